@@ -1,0 +1,7 @@
+"""Feature extraction (one generate call per batch) and the on-disk feature store."""
+
+from harmony.features.capture import capture_batch, resolve_layers
+from harmony.features.extract import extract
+from harmony.features.store import FeatureStore, SampleFeatures
+
+__all__ = ["FeatureStore", "SampleFeatures", "capture_batch", "extract", "resolve_layers"]
