@@ -20,6 +20,46 @@ def _extract(args) -> None:
     print(f"wrote the feature store {Path(args.out).resolve()} ({len(store)} samples, {len(store.failures)} failed)")
 
 
+def _fit(args) -> None:
+    from harmony.features import FeatureStore
+    from harmony.scorers import REGISTRY
+
+    if args.scorer not in REGISTRY:
+        raise SystemExit(f"harmony fit: unknown scorer {args.scorer!r}; choose from {sorted(REGISTRY)}")
+    val = FeatureStore(args.val_store) if args.val_store else None
+    scorer = REGISTRY[args.scorer]().fit(FeatureStore(args.store), val)
+    path = scorer.save(args.out)
+    print(f"wrote the fitted scorer {scorer.name} to {Path(path).resolve()}")
+
+
+def _evaluate(args) -> None:
+    import json
+
+    from harmony.evaluation import evaluate
+    from harmony.features import FeatureStore
+    from harmony.scorers import Scorer
+
+    store = FeatureStore(args.store)
+    scorer = Scorer.load(args.scorer_dir)
+    figures = evaluate(scorer.score(store), store.labels, store.soft_scores, n_bootstrap=args.bootstrap)
+    text = json.dumps({"scorer": scorer.name, "store": str(args.store), "metrics": figures}, indent=2)
+    print(text)
+    if args.out:
+        Path(args.out).write_text(text)
+        print(f"wrote {Path(args.out).resolve()}")
+
+
+def _benchmark(args) -> None:
+    from harmony.evaluation import BenchmarkConfig, run_benchmark
+
+    split = args.split or ("test" if args.dataset == "easyvqa" else "val")
+    config = BenchmarkConfig(models=args.models, dataset=args.dataset, split=split, data_root=args.data_root,
+                             limit=args.limit, shift=not args.no_shift and args.dataset == "easyvqa",
+                             seeds=list(range(args.seeds)), batch_size=args.batch_size, device=args.device,
+                             n_bootstrap=args.bootstrap, stores=args.stores)
+    run_benchmark(config, args.out)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="harmony", description="Reliability scores for VLM answers.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -42,6 +82,35 @@ def build_parser() -> argparse.ArgumentParser:
     extract.add_argument("--strategy", default="auto", help="Lightning strategy, e.g. ddp")
     extract.add_argument("--num-workers", type=int, default=2, help="image-loading workers")
     extract.set_defaults(run=_extract)
+
+    fit = commands.add_parser("fit", help="fit one scorer on a feature store and save it")
+    fit.add_argument("--store", required=True)
+    fit.add_argument("--val-store", default=None, help="validation store (default: 10%% of --store's images)")
+    fit.add_argument("--scorer", default="harmony")
+    fit.add_argument("--out", required=True)
+    fit.set_defaults(run=_fit)
+
+    evaluate = commands.add_parser("evaluate", help="metrics of a saved scorer on a feature store")
+    evaluate.add_argument("--store", required=True)
+    evaluate.add_argument("--scorer-dir", required=True)
+    evaluate.add_argument("--bootstrap", type=int, default=1000)
+    evaluate.add_argument("--out", default=None, help="also write the JSON here")
+    evaluate.set_defaults(run=_evaluate)
+
+    bench = commands.add_parser("benchmark", help="every scorer x metric table for models x a dataset")
+    bench.add_argument("--models", nargs="+", default=["tiny-llava", "tiny-instructblip"])
+    bench.add_argument("--dataset", default="easyvqa", choices=["easyvqa", "aokvqa", "vizwiz", "pathvqa"])
+    bench.add_argument("--split", default=None, help="default: test for easyvqa, val otherwise")
+    bench.add_argument("--data-root", default=None)
+    bench.add_argument("--limit", type=int, default=None)
+    bench.add_argument("--seeds", type=int, default=3, help="number of seeds (splits and scorer inits)")
+    bench.add_argument("--no-shift", action="store_true", help="skip the degraded-image test set")
+    bench.add_argument("--batch-size", type=int, default=32)
+    bench.add_argument("--device", default=None)
+    bench.add_argument("--bootstrap", type=int, default=200)
+    bench.add_argument("--stores", default=None, help="feature-store cache (default: <out>/stores)")
+    bench.add_argument("--out", default="results/default")
+    bench.set_defaults(run=_benchmark)
     return parser
 
 
