@@ -11,7 +11,7 @@ import lightning as L
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
 from torchmetrics.classification import BinaryAUROC
 
 log = logging.getLogger(__name__)
@@ -32,10 +32,11 @@ class TrainSettings:
     strategy: str = "auto"
     accelerator: str = "cpu"
     progress: bool = False
+    cpu_threads: int = 1            # small networks train fastest on one CPU thread
 
 
 class TensorDictDataset(Dataset):
-    """Rows of a dict of equally long tensors."""
+    """Rows of a dict of equally long tensors; indexed by a list of rows it returns a whole batch."""
 
     def __init__(self, tensors: dict[str, torch.Tensor]):
         self.tensors = tensors
@@ -44,8 +45,15 @@ class TensorDictDataset(Dataset):
     def __len__(self) -> int:
         return self.length
 
-    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+    def __getitem__(self, index) -> dict[str, torch.Tensor]:
         return {key: value[index] for key, value in self.tensors.items()}
+
+
+def batch_loader(tensors: dict[str, torch.Tensor], batch_size: int, shuffle: bool = False, seed: int = 0) -> DataLoader:
+    """Batches sliced straight out of the tensors (no per-row collation)."""
+    dataset = TensorDictDataset(tensors)
+    rows = RandomSampler(dataset, generator=torch.Generator().manual_seed(seed)) if shuffle else SequentialSampler(dataset)
+    return DataLoader(dataset, sampler=BatchSampler(rows, batch_size, drop_last=False), batch_size=None)
 
 
 class TensorDataModule(L.LightningDataModule):
@@ -56,11 +64,10 @@ class TensorDataModule(L.LightningDataModule):
         self.train, self.val, self.batch_size, self.seed = train, val, batch_size, seed
 
     def train_dataloader(self):
-        return DataLoader(TensorDictDataset(self.train), batch_size=self.batch_size, shuffle=True,
-                          generator=torch.Generator().manual_seed(self.seed))
+        return batch_loader(self.train, self.batch_size, shuffle=True, seed=self.seed)
 
     def val_dataloader(self):
-        return DataLoader(TensorDictDataset(self.val), batch_size=1024)
+        return batch_loader(self.val, 1024)
 
 
 class ClassifierModule(L.LightningModule):
@@ -136,7 +143,12 @@ def fit_classifier(network: nn.Module, train: dict[str, torch.Tensor], val: dict
         enable_progress_bar=settings.progress, deterministic=True, num_sanity_val_steps=0,
         callbacks=[best, L.pytorch.callbacks.EarlyStopping("val_auroc", mode="max", patience=settings.patience)],
     )
-    trainer.fit(module, datamodule=data)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(settings.cpu_threads)
+    try:
+        trainer.fit(module, datamodule=data)
+    finally:
+        torch.set_num_threads(threads)
     if best.best_state is not None:
         network.load_state_dict(best.best_state)
     network.eval()
@@ -147,7 +159,7 @@ def fit_classifier(network: nn.Module, train: dict[str, torch.Tensor], val: dict
 def predict_proba(network: nn.Module, tensors: dict[str, torch.Tensor], batch_size: int = 1024) -> np.ndarray:
     """Sigmoid outputs of ``network`` over the rows of ``tensors``."""
     network.eval()
-    loader = DataLoader(TensorDictDataset(tensors), batch_size=batch_size)
+    loader = batch_loader(tensors, batch_size)
     return torch.cat([torch.sigmoid(network(batch)) for batch in loader]).numpy().astype(np.float64)
 
 
