@@ -120,3 +120,28 @@ def test_two_process_extraction_equals_single_process(llava, easyvqa_samples, tm
     for a, b in zip(single, merged):
         np.testing.assert_allclose(a["token_prob"], b["token_prob"], atol=1e-4)
         np.testing.assert_allclose(a["hidden"].astype(np.float32), b["hidden"].astype(np.float32), atol=2e-2)
+
+
+@pytest.mark.parametrize("name", ["tiny-llava", "tiny-instructblip"])
+def test_teacher_forced_capture_reproduces_generation_features(easyvqa_samples, name):
+    """The /score path (one forward over a given answer) sees what generation saw."""
+    from harmony.features.capture import capture_teacher_forced
+
+    adapter = load_vlm(name, device="cpu")
+    samples = easyvqa_samples[8:11]
+    generated = capture_batch(adapter, _images(samples), [s.question for s in samples], LAYERS, max_new_tokens=4)
+    # the answer text is re-tokenised; compare where it round-trips to the same tokens
+    answers = [g.answer for g in generated]
+    forced = capture_teacher_forced(adapter, _images(samples), [s.question for s in samples], answers, LAYERS)
+    compared = 0
+    for g, f in zip(generated, forced):
+        if adapter.eos_token_ids & {int(g.token_ids[-1])} and len(f.token_ids) == len(g.token_ids) \
+                and (f.token_ids == g.token_ids).all():
+            np.testing.assert_allclose(f.token_prob, g.token_prob, atol=1e-4)
+            np.testing.assert_allclose(f.hidden.astype(np.float32), g.hidden.astype(np.float32), atol=2e-2)
+            np.testing.assert_allclose(f.question_mean.astype(np.float32), g.question_mean.astype(np.float32), atol=2e-2)
+            compared += 1
+    assert compared == 3
+    assert all(f.token_ids[-1] in adapter.eos_token_ids for f in forced)
+    assert all(len(f.token_ids) == len(adapter.tokenizer(" " + a, add_special_tokens=False)["input_ids"]) + 1
+               for f, a in zip(forced, answers))

@@ -2,6 +2,6 @@
 
 from harmony.features.capture import capture_batch, resolve_layers
 from harmony.features.extract import extract
-from harmony.features.store import FeatureStore, SampleFeatures
+from harmony.features.store import FeatureStore, MemoryStore, SampleFeatures
 
-__all__ = ["FeatureStore", "SampleFeatures", "capture_batch", "extract", "resolve_layers"]
+__all__ = ["FeatureStore", "MemoryStore", "SampleFeatures", "capture_batch", "extract", "resolve_layers"]

@@ -83,23 +83,53 @@ def capture_batch(adapter: VLMAdapter, images: Sequence[Image.Image], questions:
     image_mean = torch.stack([_masked_mean(prompt_states[layer], batch.image_mask) for layer in layers], 1)
     question_mean = torch.stack([_masked_mean(prompt_states[layer], batch.question_mask) for layer in layers], 1)
     lengths = answer_lengths(generated, adapter.eos_token_ids).tolist()
-    embedding = adapter.input_embeddings()
+    return _assemble(adapter, generated, stats, hidden, image_mean, question_mean, lengths)
 
-    to_np = {"token_ids": generated.cpu().numpy().astype(np.int64),
-             **{k: v.float().cpu().numpy() for k, v in stats.items()},
-             "hidden": hidden.to(torch.float16).cpu().numpy(),
-             "image_mean": image_mean.to(torch.float16).cpu().numpy(),
-             "question_mean": question_mean.to(torch.float16).cpu().numpy()}
+
+def _assemble(adapter: VLMAdapter, token_ids, stats, hidden, image_mean, question_mean, lengths) -> list[SampleFeatures]:
+    """Per-sample :class:`SampleFeatures` from batch tensors ([B, T, ...]) cut to each sample's length."""
+    embedding = adapter.input_embeddings()
+    arrays = {"token_ids": token_ids.cpu().numpy().astype(np.int64),
+              **{k: v.float().cpu().numpy() for k, v in stats.items()},
+              "hidden": hidden.to(torch.float16).cpu().numpy(),
+              "image_mean": image_mean.to(torch.float16).cpu().numpy(),
+              "question_mean": question_mean.to(torch.float16).cpu().numpy()}
     results = []
     for row, length in enumerate(lengths):
-        ids = to_np["token_ids"][row, :length]
+        ids = arrays["token_ids"][row, :length]
         unique = np.unique(ids)
-        rows = embedding[torch.as_tensor(unique, device=embedding.device)].to(torch.float16).cpu().numpy()
+        rows = embedding[torch.as_tensor(unique, device=embedding.device)].detach().to(torch.float16).cpu().numpy()
         results.append(SampleFeatures(
             sample_id="", answer=adapter.decode(ids.tolist()), token_ids=ids,
-            token_prob=to_np["token_prob"][row, :length], max_prob=to_np["max_prob"][row, :length],
-            entropy=to_np["entropy"][row, :length], topk_probs=to_np["topk_probs"][row, :length],
-            hidden=to_np["hidden"][row, :length], image_mean=to_np["image_mean"][row],
-            question_mean=to_np["question_mean"][row], embeddings=dict(zip(unique.tolist(), rows)),
+            token_prob=arrays["token_prob"][row, :length], max_prob=arrays["max_prob"][row, :length],
+            entropy=arrays["entropy"][row, :length], topk_probs=arrays["topk_probs"][row, :length],
+            hidden=arrays["hidden"][row, :length], image_mean=arrays["image_mean"][row],
+            question_mean=arrays["question_mean"][row], embeddings=dict(zip(unique.tolist(), rows)),
         ))
     return results
+
+
+@torch.inference_mode()
+def capture_teacher_forced(adapter: VLMAdapter, images: Sequence[Image.Image], questions: Sequence[str],
+                           answers: Sequence[str], layers: Sequence[int]) -> list[SampleFeatures]:
+    """Features of given answers (+ EOS) from one forward pass, aligned as :func:`capture_batch` records them."""
+    batch = adapter.encode(images, questions, answers=answers)
+    logits, states = adapter.forward(batch.inputs)
+    length = batch.input_ids.shape[1]
+    counts = batch.answer_mask.sum(1)
+    steps = int(counts.max())
+    # answers are right-aligned (left padding): the state producing answer token j sits one position earlier
+    positions = torch.arange(length - steps - 1, length - 1, device=logits.device)
+    token_ids = batch.input_ids[:, length - steps:]                                   # [B, T]
+    stats = token_statistics(logits[:, positions], token_ids)
+    hidden = torch.stack([states[layer][:, positions] for layer in layers], dim=2)   # [B, T, nL, H]
+    prompt = ~batch.answer_mask
+    image_mean = torch.stack([_masked_mean(states[layer], batch.image_mask & prompt) for layer in layers], 1)
+    question_mean = torch.stack([_masked_mean(states[layer], batch.question_mask) for layer in layers], 1)
+    # rows with shorter answers: keep their last ``count`` tokens
+    features = []
+    for row, count in enumerate(counts.tolist()):
+        skip = steps - count
+        features += _assemble(adapter, token_ids[row:row + 1, skip:], {k: v[row:row + 1, skip:] for k, v in stats.items()},
+                              hidden[row:row + 1, skip:], image_mean[row:row + 1], question_mean[row:row + 1], [count])
+    return features

@@ -239,3 +239,25 @@ class FeatureStore:
             raise FeatureStoreError(f"the feature store {self.root} has no hidden states at layer {layer}; "
                                     f"it holds layers {self.layers} (re-extract with --layers)")
         return self.layers.index(layer)
+
+
+class MemoryStore(FeatureStore):
+    """Features held in memory (one service request, say), read through the store interface."""
+
+    def __init__(self, manifest: dict, features: list[SampleFeatures]):
+        self.root = Path("<memory>")
+        self.manifest = manifest
+        self._features = features
+        self.all_rows = [{**f.record, "sample_id": f.sample_id, "answer": f.answer, "status": "ok"} for f in features]
+        self.rows = self.all_rows
+        self._cache = {}
+
+    def sample(self, i: int) -> dict[str, np.ndarray]:
+        feature = self._features[i]
+        return {name: getattr(feature, name) for name in TOKEN_ARRAYS + SAMPLE_ARRAYS}
+
+    def token_embeddings(self) -> dict[int, np.ndarray]:
+        table: dict[int, np.ndarray] = {}
+        for feature in self._features:
+            table.update(feature.embeddings)
+        return table
