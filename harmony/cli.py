@@ -60,6 +60,22 @@ def _benchmark(args) -> None:
     run_benchmark(config, args.out)
 
 
+def _calibrate(args) -> None:
+    import json
+
+    from harmony.calibration import calibrate_threshold
+    from harmony.features import FeatureStore
+    from harmony.scorers import Scorer
+
+    store = FeatureStore(args.store)
+    scorer = Scorer.load(args.scorer_dir)
+    calibration = calibrate_threshold(scorer.score(store), store.labels, alpha=args.alpha, delta=args.delta)
+    path = Path(args.scorer_dir) / "calibration.json"
+    path.write_text(json.dumps({**calibration.to_dict(), "store": str(args.store), "scorer": scorer.name}, indent=2))
+    print(json.dumps(calibration.to_dict(), indent=2))
+    print(f"wrote {path.resolve()}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="harmony", description="Reliability scores for VLM answers.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -96,6 +112,13 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--bootstrap", type=int, default=1000)
     evaluate.add_argument("--out", default=None, help="also write the JSON here")
     evaluate.set_defaults(run=_evaluate)
+
+    calibrate = commands.add_parser("calibrate", help="choose the abstention threshold that controls the risk")
+    calibrate.add_argument("--store", required=True, help="held-out calibration store (not used for fitting)")
+    calibrate.add_argument("--scorer-dir", required=True)
+    calibrate.add_argument("--alpha", type=float, default=0.1, help="target error rate among answered")
+    calibrate.add_argument("--delta", type=float, default=0.1, help="allowed probability of exceeding alpha")
+    calibrate.set_defaults(run=_calibrate)
 
     bench = commands.add_parser("benchmark", help="every scorer x metric table for models x a dataset")
     bench.add_argument("--models", nargs="+", default=["tiny-llava", "tiny-instructblip"])

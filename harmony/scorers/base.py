@@ -104,6 +104,10 @@ class Scorer:
     def layers_needed(self, store: FeatureStore) -> list[int]:
         return []
 
+    def fitted_layers(self) -> list[int]:
+        """Decoder layers whose hidden states the fitted scorer reads (empty for probability-only scorers)."""
+        return []
+
     def _fit(self, train_store: FeatureStore, val_store: FeatureStore | None) -> None:
         raise NotImplementedError
 

@@ -65,6 +65,9 @@ class _HiddenVectorScorer(Scorer):
     def layers_needed(self, store: FeatureStore) -> list[int]:
         return [self._layer(store)]
 
+    def fitted_layers(self) -> list[int]:
+        return [self.layer_]
+
     def _layer(self, store: FeatureStore) -> int:
         if hasattr(self, "layer_"):
             return self.layer_

@@ -61,6 +61,9 @@ class HarmonyScorer(Scorer):
             return self.layers_
         return list(self.layers) if self.layers is not None else store.layers
 
+    def fitted_layers(self) -> list[int]:
+        return list(self.layers_)
+
     def _network_args(self, text_dim: int, hidden_dim: int) -> dict:
         return dict(text_dim=text_dim, hidden_dim=hidden_dim, d_model=self.d_model, depth=self.depth,
                     heads=self.heads, dropout=self.dropout, n_bins=self.n_bins, max_tokens=self.max_tokens,
