@@ -136,17 +136,30 @@ class Engine:
 
     def answer(self, images: list[Image.Image], questions: list[str], max_new_tokens: list[int],
                with_score: bool = True) -> list[dict]:
-        """Answers from one generate call; reliabilities from the features of that same call."""
+        """Answers from one generate call; reliabilities from the features of that same call.
+
+        ``with_score=False`` runs plain generation (no capture, no scorer): the baseline
+        the latency benchmark compares against.
+        """
         from harmony.features.capture import capture_batch
 
+        if not with_score:
+            batch = self.adapter.encode(images, questions)
+            out = self.adapter.generate(batch, max_new_tokens=max(max_new_tokens), capture=False)
+            generated = out.sequences[:, batch.input_ids.shape[1]:].tolist()
+            answers = [self.adapter.decode(self._until_eos(ids)[:limit]) for ids, limit in zip(generated, max_new_tokens)]
+            return [self._decision(answer, None, False) for answer in answers]
         features = capture_batch(self.adapter, images, questions, self.layers, max_new_tokens=max(max_new_tokens))
         for feature, limit in zip(features, max_new_tokens):  # a request's own token limit
             if len(feature.token_ids) > limit:
                 for name in ("token_ids", "token_prob", "max_prob", "entropy", "topk_probs", "hidden"):
                     setattr(feature, name, getattr(feature, name)[:limit])
                 feature.answer = self.adapter.decode(feature.token_ids.tolist())
-        reliabilities = self._reliability(features) if with_score else [float("nan")] * len(features)
-        return [self._decision(f.answer, r, with_score) for f, r in zip(features, reliabilities)]
+        return [self._decision(f.answer, r, True) for f, r in zip(features, self._reliability(features))]
+
+    def _until_eos(self, ids: list[int]) -> list[int]:
+        eos = self.adapter.eos_token_ids
+        return next((ids[: i + 1] for i, token in enumerate(ids) if token in eos), ids)
 
     def score(self, images: list[Image.Image], questions: list[str], answers: list[str]) -> list[float]:
         """Reliability of given answers, from one teacher-forced forward pass."""
@@ -159,7 +172,7 @@ class Engine:
             feature.max_prob = feature.token_prob
         return self._reliability(features)
 
-    def _decision(self, answer: str, reliability: float, scored: bool) -> dict:
+    def _decision(self, answer: str, reliability: float | None, scored: bool) -> dict:
         abstained = scored and not reliability >= self.threshold
         return {"answer": ABSTAIN_MESSAGE if abstained else answer, "reliability": reliability,
                 "abstained": abstained, "threshold": self.threshold}

@@ -132,6 +132,30 @@ class SelectCheckpoint(L.Callback):
             self.best_state = copy.deepcopy(module.model.state_dict())
 
 
+def probe_report(adapter, samples: list[Sample], seed: int = 0) -> dict:
+    """On validation answers: AUROC of MSP and of a linear probe on a middle-layer hidden state, side by side.
+
+    The answers are split by image (70% fit the probe, 30% evaluate both).
+    """
+    import tempfile
+
+    from harmony.evaluation import split_images
+    from harmony.features import extract
+    from harmony.features.capture import num_decoder_layers
+    from harmony.metrics import auroc
+    from harmony.scorers import LinearProbe, SequenceProbability
+
+    middle = max(1, num_decoder_layers(adapter) // 2)
+    with tempfile.TemporaryDirectory() as tmp:
+        store = extract(adapter, samples, tmp, layers=[middle], batch_size=64, max_new_tokens=4, progress=False)
+        train_ids, _, test_ids = split_images(store, (0.7, 0.0, 0.3), seed)
+        train, test = store.subset(train_ids), store.subset(test_ids)
+        probe = LinearProbe(layer=middle, seed=seed).fit(train)
+        return {"answers": len(store), "evaluated": len(test), "layer": middle,
+                "msp_auroc": auroc(SequenceProbability().score(test), test.labels),
+                "linear_probe_auroc": auroc(probe.score(test), test.labels)}
+
+
 def make_collate(adapter, images: ImageCache):
     def collate(samples: list[Sample]):
         batch = adapter.encode([images(s) for s in samples], [s.question for s in samples],
@@ -169,16 +193,19 @@ def train(config: TrainConfig, out_dir: Path | None = None) -> dict:
         raise RuntimeError(f"no epoch stayed at or under --max-val-accuracy {config.max_val_accuracy}: "
                            f"{selector.history}")
     model.load_state_dict(selector.best_state)
+    model.eval()
     test_accuracy = answer_accuracy(adapter, load_easyvqa("test"), images)
+    signal = probe_report(adapter, load_easyvqa("val"), seed=config.seed)
     report = {"config": asdict(config), "size": asdict(size), "train_minutes": round(minutes, 2),
               "parameters": sum(p.numel() for p in model.parameters()), "history": selector.history,
-              "selected": selector.best, "test_accuracy": test_accuracy}
+              "selected": selector.best, "test_accuracy": test_accuracy, "validation_signal": signal}
     out_dir = Path(out_dir) if out_dir is not None else CHECKPOINTS / config.model
     out_dir.mkdir(parents=True, exist_ok=True)
     model.to(torch.float16).save_pretrained(out_dir)
     processor.save_pretrained(out_dir)
     (out_dir / "training_report.json").write_text(json.dumps(report, indent=2))
-    print(json.dumps({k: report[k] for k in ("train_minutes", "parameters", "selected", "test_accuracy")}, indent=2))
+    print(json.dumps({k: report[k] for k in ("train_minutes", "parameters", "selected", "test_accuracy",
+                                             "validation_signal")}, indent=2))
     print(f"wrote {out_dir}")
     return report
 
@@ -190,9 +217,27 @@ def main(argv=None) -> None:
         kind = int if field in ("train_limit",) else type(value)
         parser.add_argument(f"--{field.replace('_', '-')}", type=kind, default=value)
     parser.add_argument("--out", type=Path, default=None, help="checkpoint directory (default: inside the package)")
+    parser.add_argument("--report-only", action="store_true",
+                        help="no training: add the MSP / linear-probe validation report to an existing checkpoint")
     args = vars(parser.parse_args(argv))
-    out = args.pop("out")
-    train(TrainConfig(**args), out)
+    out, report_only = args.pop("out"), args.pop("report_only")
+    if report_only:
+        add_probe_report(TrainConfig(**args), out)
+    else:
+        train(TrainConfig(**args), out)
+
+
+def add_probe_report(config: TrainConfig, out_dir: Path | None = None) -> dict:
+    """Compute :func:`probe_report` for a trained checkpoint and store it in its training report."""
+    from harmony.vlm import load_vlm
+
+    out_dir = Path(out_dir) if out_dir is not None else CHECKPOINTS / config.model
+    report_path = out_dir / "training_report.json"
+    report = json.loads(report_path.read_text())
+    report["validation_signal"] = probe_report(load_vlm(str(out_dir), device="cpu"), load_easyvqa("val"), config.seed)
+    report_path.write_text(json.dumps(report, indent=2))
+    print(json.dumps(report["validation_signal"], indent=2))
+    return report
 
 
 if __name__ == "__main__":
