@@ -138,8 +138,10 @@ def test_teacher_forced_capture_reproduces_generation_features(easyvqa_samples, 
         if adapter.eos_token_ids & {int(g.token_ids[-1])} and len(f.token_ids) == len(g.token_ids) \
                 and (f.token_ids == g.token_ids).all():
             np.testing.assert_allclose(f.token_prob, g.token_prob, atol=1e-4)
-            np.testing.assert_allclose(f.hidden.astype(np.float32), g.hidden.astype(np.float32), atol=2e-2)
-            np.testing.assert_allclose(f.question_mean.astype(np.float32), g.question_mean.astype(np.float32), atol=2e-2)
+            # fp16 storage, and a cached step-by-step pass against one full pass: ~1% apart at most
+            np.testing.assert_allclose(f.hidden.astype(np.float32), g.hidden.astype(np.float32), atol=2e-2, rtol=2e-2)
+            np.testing.assert_allclose(f.question_mean.astype(np.float32), g.question_mean.astype(np.float32),
+                                       atol=2e-2, rtol=2e-2)
             compared += 1
     assert compared == 3
     assert all(f.token_ids[-1] in adapter.eos_token_ids for f in forced)
