@@ -39,6 +39,9 @@ class VLMAdapter:
     prompt_template: ClassVar[str]
     # Builds the processor from a checkpoint when ``AutoProcessor`` cannot (optional).
     processor_fallback: ClassVar = None
+    # Forward passes take positions from the attention mask, as ``generate`` does (False where
+    # the model derives its own, e.g. Qwen2-VL's M-RoPE).
+    positions_from_mask: ClassVar[bool] = True
 
     def __init__(self, model, processor, name: str):
         self.model = model.eval()
@@ -132,10 +135,22 @@ class VLMAdapter:
         options.update(generation)
         return self.model.generate(**batch.inputs, **options)
 
+    def forward_inputs(self, inputs: dict) -> dict:
+        """Inputs of a full forward pass, with the positions ``generate`` would use.
+
+        Left padding may sit inside the sequence (InstructBLIP puts its query tokens
+        before it): positions count real tokens only, so a padded row sees the same
+        relative distances as when it runs alone.
+        """
+        if not self.positions_from_mask:
+            return inputs
+        mask = inputs["attention_mask"]
+        return {**inputs, "position_ids": (mask.long().cumsum(-1) - 1).clamp(min=0)}
+
     @torch.inference_mode()
     def forward(self, inputs: dict) -> tuple[torch.Tensor, tuple[torch.Tensor, ...]]:
         """A teacher-forced forward pass: (logits ``[B, L, V]``, hidden states per layer ``[B, L, H]``)."""
-        out = self.model(**inputs, output_hidden_states=True)
+        out = self.model(**self.forward_inputs(inputs), output_hidden_states=True)
         hidden = out.hidden_states if getattr(out, "hidden_states", None) is not None else \
             out.language_model_outputs.hidden_states  # InstructBLIP nests the language model's outputs
         return out.logits, hidden

@@ -63,6 +63,7 @@ class Qwen2VLAdapter(VLMAdapter):
     family = "qwen2_vl"
     model_types = ("qwen2_vl",)
     processor_fallback = Qwen2VLImageProcessor.from_parts
+    positions_from_mask = False
     prompt_template = ("<|im_start|>user\n<|vision_start|><|image_pad|><|vision_end|>{question}\n"
                        + SHORT_ANSWER + "<|im_end|>\n<|im_start|>assistant\n")
 

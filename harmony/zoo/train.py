@@ -75,7 +75,7 @@ class AnswerTokenLM(L.LightningModule):
         self.total_steps = total_steps
 
     def training_step(self, batch, batch_idx):
-        logits = self.model(**batch["inputs"]).logits[:, :-1].float()
+        logits = self.model(**self.adapter.forward_inputs(batch["inputs"])).logits[:, :-1].float()
         targets = batch["labels"][:, 1:]
         loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1),
                                                  ignore_index=-100)
