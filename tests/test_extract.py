@@ -147,3 +147,18 @@ def test_teacher_forced_capture_reproduces_generation_features(easyvqa_samples, 
     assert all(f.token_ids[-1] in adapter.eos_token_ids for f in forced)
     assert all(len(f.token_ids) == len(adapter.tokenizer(" " + a, add_special_tokens=False)["input_ids"]) + 1
                for f, a in zip(forced, answers))
+
+
+def test_fingerprint_follows_the_weights_not_the_path(random_checkpoints, tmp_path):
+    import shutil
+
+    from harmony.features.extract import model_fingerprint
+
+    copy = shutil.copytree(random_checkpoints["llava"], tmp_path / "elsewhere")
+    original = model_fingerprint(load_vlm(str(random_checkpoints["llava"]), device="cpu"))
+    assert model_fingerprint(load_vlm(str(copy), device="cpu")) == original
+    other = tmp_path / "retrained"
+    from conftest import build_random_checkpoint
+
+    build_random_checkpoint("llava", other, seed=1)  # same config, other weights
+    assert model_fingerprint(load_vlm(str(other), device="cpu")) != original

@@ -25,11 +25,30 @@ from harmony.features.store import FeatureStore, StoreWriter, prepare_store
 from harmony.vlm.base import VLMAdapter
 
 
+def _portable(value):
+    """A config dict without path- and version-dependent entries."""
+    if isinstance(value, dict):
+        return {str(k): _portable(v) for k, v in sorted(value.items(), key=lambda item: str(item[0]))
+                if not str(k).startswith("_") and k != "transformers_version"}
+    return value
+
+
 def model_fingerprint(adapter: VLMAdapter) -> str:
-    """Identifies the weights: the hub commit when known, else a hash of the config."""
+    """Identifies the weights wherever they lie: the hub commit when known, else a hash of the
+    config and of the first and last MiB of each safetensors file of the checkpoint."""
     config = adapter.model.config
     commit = getattr(config, "_commit_hash", None)
-    return commit or hashlib.sha1(config.to_json_string(use_diff=False).encode()).hexdigest()[:16]
+    if commit:
+        return commit
+    digest = hashlib.sha1(json.dumps(_portable(config.to_dict()), sort_keys=True, default=str).encode())
+    source = Path(str(getattr(adapter.model, "name_or_path", "") or ""))
+    for weights in sorted(source.glob("*.safetensors")) if source.is_dir() else []:
+        size = weights.stat().st_size
+        with open(weights, "rb") as handle:
+            digest.update(str(size).encode() + handle.read(1 << 20))
+            handle.seek(max(0, size - (1 << 20)))
+            digest.update(handle.read())
+    return digest.hexdigest()[:16]
 
 
 def make_manifest(adapter: VLMAdapter, layers: list[int], max_new_tokens: int, generation: dict) -> dict:

@@ -54,8 +54,10 @@ class _HiddenVectorScorer(Scorer):
     pooling: str
     hidden_sizes: tuple[int, ...]
 
-    def __init__(self, layer: int | None = None, max_epochs: int = 40, lr: float = 1e-3, weight_decay: float = 0.01,
-                 seed: int = 0):
+    default_lr: float
+
+    def __init__(self, layer: int | None = None, max_epochs: int = 40, lr: float | None = None,
+                 weight_decay: float = 0.01, seed: int = 0):
         self.layer = layer
         self.max_epochs = max_epochs
         self.lr = lr
@@ -86,7 +88,8 @@ class _HiddenVectorScorer(Scorer):
         train, val = self._tensors(train_store, True), self._tensors(val_store, True)
         self.network_ = VectorClassifier(train["x"].shape[1], self.hidden_sizes, dropout=0.1 if self.hidden_sizes else 0.0)
         self.network_.standardize.fit(train["x"])
-        settings = TrainSettings(max_epochs=self.max_epochs, lr=self.lr, weight_decay=self.weight_decay, seed=self.seed)
+        settings = TrainSettings(max_epochs=self.max_epochs, lr=self.lr if self.lr is not None else self.default_lr,
+                                 weight_decay=self.weight_decay, seed=self.seed)
         self.training_report_ = fit_classifier(self.network_, train, val, settings)
 
     def _score(self, store):
@@ -110,6 +113,7 @@ class SAPLMA(_HiddenVectorScorer):
     kind = "saplma"
     pooling = "last"
     hidden_sizes = (256, 128, 64)
+    default_lr = 1e-3
 
 
 class LinearProbe(_HiddenVectorScorer):
@@ -118,3 +122,4 @@ class LinearProbe(_HiddenVectorScorer):
     kind = "linear_probe"
     pooling = "mean"
     hidden_sizes = ()
+    default_lr = 1e-2  # a convex problem: a larger step converges within the epoch budget
