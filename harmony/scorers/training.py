@@ -157,10 +157,12 @@ def fit_classifier(network: nn.Module, train: dict[str, torch.Tensor], val: dict
 
 @torch.no_grad()
 def predict_proba(network: nn.Module, tensors: dict[str, torch.Tensor], batch_size: int = 1024) -> np.ndarray:
-    """Sigmoid outputs of ``network`` over the rows of ``tensors``."""
-    network.eval()
-    loader = batch_loader(tensors, batch_size)
-    return torch.cat([torch.sigmoid(network(batch)) for batch in loader]).numpy().astype(np.float64)
+    """Sigmoid outputs of ``network`` over the rows of ``tensors`` (one call when they fit one batch)."""
+    if network.training:
+        network.eval()
+    rows = len(next(iter(tensors.values())))
+    batches = [tensors] if rows <= batch_size else batch_loader(tensors, batch_size)
+    return torch.cat([torch.sigmoid(network(batch)) for batch in batches]).numpy().astype(np.float64)
 
 
 def split_by_image(store, fraction: float = 0.1, seed: int = 0):
