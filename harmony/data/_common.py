@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -60,9 +60,6 @@ def check_images(samples: list[Sample], skip_missing: bool, dataset: str) -> lis
     return kept
 
 
-def finish(
-    samples: list[Sample], limit: int | None, seed: int, skip_missing: bool, dataset: str,
-    check: Callable[[list[Sample], bool, str], list[Sample]] = check_images,
-) -> list[Sample]:
+def finish(samples: list[Sample], limit: int | None, seed: int, skip_missing: bool, dataset: str) -> list[Sample]:
     """Subsample, then check images of the chosen samples only."""
-    return check(subsample(samples, limit, seed), skip_missing, dataset)
+    return check_images(subsample(samples, limit, seed), skip_missing, dataset)

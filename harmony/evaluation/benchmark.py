@@ -7,7 +7,6 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import numpy as np
 
 from harmony.data import load_dataset
 from harmony.data.shift import shifted
@@ -17,6 +16,7 @@ from harmony.evaluation.report import (
 from harmony.evaluation.scoring import evaluate
 from harmony.features import FeatureStore, extract
 from harmony.scorers import default_suite
+from harmony.splits import split_images
 
 
 @dataclass
@@ -37,20 +37,6 @@ class BenchmarkConfig:
     device: str | None = None
     n_bootstrap: int = 200
     stores: str | None = None           # feature-store cache directory (default: <out>/stores)
-
-
-def split_images(store: FeatureStore, fractions, seed: int) -> tuple[list[str], list[str], list[str]]:
-    """Sample ids of train / val / test, splitting by image so no image is in two parts."""
-    images = sorted({(r["dataset"], r["image_id"]) for r in store.rows})
-    order = np.random.default_rng(seed).permutation(len(images))
-    n_train, n_val = int(fractions[0] * len(images)), int(fractions[1] * len(images))
-    part = {}
-    for rank, index in enumerate(order):
-        part[images[index]] = 0 if rank < n_train else (1 if rank < n_train + n_val else 2)
-    groups = ([], [], [])
-    for row in store.rows:
-        groups[part[(row["dataset"], row["image_id"])]].append(row["sample_id"])
-    return groups
 
 
 def _stage(message: str) -> None:

@@ -96,8 +96,6 @@ class StoreWriter:
         self._failed: list[dict] = []
         existing = sorted((self.root / "shards").glob(f"{part}-*.safetensors"))
         self._next_shard = 1 + max((int(p.stem.rsplit("-", 1)[1]) for p in existing), default=-1)
-        self.written = 0
-        self.failed = 0
 
     def add(self, features: SampleFeatures) -> None:
         self._pending.append(features)
@@ -123,8 +121,6 @@ class StoreWriter:
                 handle.writelines(json.dumps(r) + "\n" for r in rows)
                 handle.flush()
                 os.fsync(handle.fileno())
-        self.written += len(self._pending)
-        self.failed += len(self._failed)
         self._pending, self._failed = [], []
 
     @staticmethod

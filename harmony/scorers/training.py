@@ -14,6 +14,8 @@ from torch import nn
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
 from torchmetrics.classification import BinaryAUROC
 
+from harmony.splits import split_images
+
 log = logging.getLogger(__name__)
 
 
@@ -167,9 +169,5 @@ def predict_proba(network: nn.Module, tensors: dict[str, torch.Tensor], batch_si
 
 def split_by_image(store, fraction: float = 0.1, seed: int = 0):
     """Split a store into (train, val) views with no image in both."""
-    images = sorted({(r["dataset"], r["image_id"]) for r in store.rows})
-    rng = np.random.default_rng(seed)
-    chosen = {images[i] for i in rng.permutation(len(images))[: max(1, int(len(images) * fraction))]}
-    val_ids = [r["sample_id"] for r in store.rows if (r["dataset"], r["image_id"]) in chosen]
-    train_ids = [r["sample_id"] for r in store.rows if (r["dataset"], r["image_id"]) not in chosen]
+    train_ids, _, val_ids = split_images(store, (1 - fraction, 0.0, fraction), seed)
     return store.subset(train_ids), store.subset(val_ids)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from harmony.calibration import calibrate_threshold
 from harmony.data import load_easyvqa
-from harmony.evaluation import split_images
+from harmony.splits import split_images
 from harmony.features import extract
 from harmony.metrics import auroc, prr
 from harmony.scorers import HarmonyScorer

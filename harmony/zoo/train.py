@@ -139,7 +139,7 @@ def probe_report(adapter, samples: list[Sample], seed: int = 0) -> dict:
     """
     import tempfile
 
-    from harmony.evaluation import split_images
+    from harmony.splits import split_images
     from harmony.features import extract
     from harmony.features.capture import num_decoder_layers
     from harmony.metrics import auroc
