@@ -16,7 +16,7 @@ from PIL import Image
 from harmony.zoo import CHECKPOINTS
 
 ABSTAIN_MESSAGE = "I am not confident enough to answer this question."
-MAX_QUESTION_CHARS = 1000
+MAX_TEXT_CHARS = 1000
 DEFAULT_MAX_PIXELS = 4096 * 4096
 SCORERS = CHECKPOINTS.parent / "scorers"
 CALIBRATION_FILE = "calibration.json"
@@ -72,15 +72,16 @@ class ServiceConfig:
         return calibration
 
 
-def check_question(question: str | None) -> str:
-    if question is None:
-        raise BadInput("the field 'question' is missing")
-    question = question.strip()
-    if not question:
-        raise BadInput("the question is empty")
-    if len(question) > MAX_QUESTION_CHARS:
-        raise BadInput(f"the question has {len(question)} characters; at most {MAX_QUESTION_CHARS} are allowed")
-    return question
+def check_text(text: str | None, field: str) -> str:
+    """A stripped question or answer, or :class:`BadInput` naming what is wrong with it."""
+    if text is None:
+        raise BadInput(f"the field '{field}' is missing")
+    text = text.strip()
+    if not text:
+        raise BadInput(f"the {field} is empty")
+    if len(text) > MAX_TEXT_CHARS:
+        raise BadInput(f"the {field} has {len(text)} characters; at most {MAX_TEXT_CHARS} are allowed")
+    return text
 
 
 def decode_image(data: bytes | None, max_pixels: int) -> Image.Image:
@@ -115,6 +116,7 @@ class Engine:
     """Loads the VLM adapter and scorer once; answers and scores batches of decoded requests."""
 
     def __init__(self, config: ServiceConfig):
+        from harmony.features.capture import num_decoder_layers
         from harmony.features.extract import make_manifest
         from harmony.scorers import Scorer
         from harmony.vlm import load_vlm
@@ -124,8 +126,6 @@ class Engine:
         self.scorer = Scorer.load(config.resolved_scorer_dir())
         self.calibration = config.calibration()
         self.threshold = float(self.calibration["threshold"])
-        from harmony.features.capture import num_decoder_layers
-
         self.layers = self.scorer.fitted_layers() or [num_decoder_layers(self.adapter)]
         self.manifest = make_manifest(self.adapter, self.layers, 0, {})
 
@@ -141,13 +141,15 @@ class Engine:
         ``with_score=False`` runs plain generation (no capture, no scorer): the baseline
         the latency benchmark compares against.
         """
-        from harmony.features.capture import capture_batch
+        from harmony.features.capture import answer_lengths, capture_batch
 
         if not with_score:
             batch = self.adapter.encode(images, questions)
             out = self.adapter.generate(batch, max_new_tokens=max(max_new_tokens), capture=False)
-            generated = out.sequences[:, batch.input_ids.shape[1]:].tolist()
-            answers = [self.adapter.decode(self._until_eos(ids)[:limit]) for ids, limit in zip(generated, max_new_tokens)]
+            generated = out.sequences[:, batch.input_ids.shape[1]:]
+            lengths = answer_lengths(generated, self.adapter.eos_token_ids).tolist()
+            answers = [self.adapter.decode(ids[:min(length, limit)])
+                       for ids, length, limit in zip(generated.tolist(), lengths, max_new_tokens)]
             return [self._decision(answer, None, False) for answer in answers]
         features = capture_batch(self.adapter, images, questions, self.layers, max_new_tokens=max(max_new_tokens))
         for feature, limit in zip(features, max_new_tokens):  # a request's own token limit
@@ -156,10 +158,6 @@ class Engine:
                     setattr(feature, name, getattr(feature, name)[:limit])
                 feature.answer = self.adapter.decode(feature.token_ids.tolist())
         return [self._decision(f.answer, r, True) for f, r in zip(features, self._reliability(features))]
-
-    def _until_eos(self, ids: list[int]) -> list[int]:
-        eos = self.adapter.eos_token_ids
-        return next((ids[: i + 1] for i, token in enumerate(ids) if token in eos), ids)
 
     def score(self, images: list[Image.Image], questions: list[str], answers: list[str]) -> list[float]:
         """Reliability of given answers, from one teacher-forced forward pass."""

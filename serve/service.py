@@ -19,7 +19,7 @@ from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from harmony.serving import BadInput, ServiceConfig, check_question, decode_image, to_png
+from harmony.serving import BadInput, ServiceConfig, check_text, decode_image, to_png
 
 CONFIG = ServiceConfig.from_env()
 INFO = CONFIG.describe()
@@ -95,7 +95,7 @@ class Harmony:
     @staticmethod
     def _read(image: Path, question: str) -> tuple[bytes, str]:
         try:
-            question = check_question(question)
+            question = check_text(question, "question")
             data = Path(image).read_bytes()
             return to_png(decode_image(data, CONFIG.max_pixels)), question
         except BadInput as exc:
@@ -114,11 +114,11 @@ class Harmony:
     async def score(self, image: Path, question: str, answer: str = "") -> dict:
         """Reliability of an answer that came from elsewhere (one teacher-forced forward pass)."""
         png, question = self._read(image, question)
-        if not answer.strip():
-            raise InvalidArgument("the field 'answer' is missing or empty")
-        if len(answer) > 1000:
-            raise InvalidArgument(f"the answer has {len(answer)} characters; at most 1000 are allowed")
-        queries = [Query(image_png=png, question=question, answer=answer.strip())]
+        try:
+            answer = check_text(answer, "answer")
+        except BadInput as exc:
+            raise InvalidArgument(str(exc)) from None
+        queries = [Query(image_png=png, question=question, answer=answer)]
         reliability = (await _call_engine(self.engine.to_async.score_batch, queries))[0]
         return {"reliability": reliability, "threshold": INFO["threshold"],
                 "abstain": not reliability >= INFO["threshold"]}

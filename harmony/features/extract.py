@@ -169,10 +169,10 @@ def extract(adapter: VLMAdapter, samples: Sequence[Sample], out: str | Path, lay
     out = Path(out)
     layer_list = resolve_layers(layers, num_decoder_layers(adapter))
     manifest = make_manifest(adapter, layer_list, max_new_tokens, generation)
-    done = prepare_store(out, manifest)  # refuses an incompatible store before any work
     ids = [s.sample_id for s in samples]
     if len(set(ids)) != len(ids):
         raise ValueError("sample ids must be unique")
+    done = prepare_store(out, manifest)  # refuses an incompatible store before any work
     todo = [(position, s) for position, s in enumerate(samples) if s.sample_id not in done]
     started = time.time()
     if todo:
